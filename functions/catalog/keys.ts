@@ -1,0 +1,116 @@
+/**
+ * Where each kind of item lives in the catalog table. Every read on a request
+ * path is a key lookup or a Query on one of these keys, never a Scan.
+ *
+ * Namespaces are written as Vault writes them: "" for the root namespace and
+ * "team-b/" (with its trailing slash) for the others. Mount paths are relative
+ * to their table and end with a slash: "custom-secrets/" in the secrets table,
+ * "oidc-custom/" in the auth table.
+ */
+
+/** The two mount tables of a namespace, named after the plugin types. */
+export type MountKind = 'secret' | 'auth';
+
+/** One mount entry, named by where it lives. */
+export interface MountRef {
+  namespace: string;
+  kind: MountKind;
+  path: string;
+}
+
+/** A key of the catalog table. */
+export interface ItemKey {
+  pk: string;
+  sk: string;
+}
+
+/**
+ * `#` separates the parts of a key; namespace names and mount paths may not
+ * contain it, so a prefix of one namespace never matches another.
+ */
+const SEPARATOR = '#';
+
+/** The mount table of one namespace is one item collection. */
+export const mountTableKey = (namespace: string, kind: MountKind) =>
+  `MOUNT${SEPARATOR}${namespace}${SEPARATOR}${kind}`;
+
+export const mountKey = (mount: MountRef): ItemKey => ({
+  pk: mountTableKey(mount.namespace, mount.kind),
+  sk: mount.path,
+});
+
+/** The plugin index groups every mount that runs one plugin. */
+export const pluginIndexKey = (pluginName: string) =>
+  `RUNS${SEPARATOR}${pluginName}`;
+
+/** Within the plugin index, mounts sort by namespace, then table and path. */
+export const pluginIndexSortKey = (mount: MountRef) =>
+  [mount.namespace, mount.kind, mount.path].join(SEPARATOR);
+
+/** The sort-key prefix that selects one namespace within the plugin index. */
+export const pluginIndexNamespacePrefix = (namespace: string) =>
+  `${namespace}${SEPARATOR}`;
+
+export const namespaceKey = (namespace: string): ItemKey => ({
+  pk: 'NAMESPACE',
+  sk: namespace,
+});
+
+/** All versions and types of one plugin name sit in one item collection. */
+export const pluginKey = (
+  name: string,
+  type: string,
+  version: string,
+): ItemKey => ({
+  pk: `PLUGIN${SEPARATOR}${name}`,
+  sk: `${type}${SEPARATOR}${version}`,
+});
+
+export const pluginCollectionKey = (name: string) =>
+  `PLUGIN${SEPARATOR}${name}`;
+
+/** The plugin catalog of one type, listed through the plugin index. */
+export const catalogIndexKey = (type: string) => `CATALOG${SEPARATOR}${type}`;
+
+export const tokenKey = (tokenHash: string): ItemKey => ({
+  pk: `TOKEN${SEPARATOR}${tokenHash}`,
+  sk: 'TOKEN',
+});
+
+/** A reload record and its targets share one item collection. */
+export const reloadCollectionKey = (reloadId: string) =>
+  `RELOAD${SEPARATOR}${reloadId}`;
+
+export const reloadKey = (reloadId: string): ItemKey => ({
+  pk: reloadCollectionKey(reloadId),
+  sk: 'RELOAD',
+});
+
+export const RELOAD_TARGET_PREFIX = `TARGET${SEPARATOR}`;
+
+export const reloadTargetKey = (
+  reloadId: string,
+  mount: MountRef,
+): ItemKey => ({
+  pk: reloadCollectionKey(reloadId),
+  sk: `${RELOAD_TARGET_PREFIX}${pluginIndexSortKey(mount)}`,
+});
+
+/** What each worker last observed of one mount. */
+export const observationCollectionKey = (mount: MountRef) =>
+  `OBSERVED${SEPARATOR}${pluginIndexSortKey(mount)}`;
+
+export const observationKey = (mount: MountRef, workerId: string): ItemKey => ({
+  pk: observationCollectionKey(mount),
+  sk: `WORKER${SEPARATOR}${workerId}`,
+});
+
+/** Reads a target's mount back from its sort key. */
+export const mountFromTargetSortKey = (sk: string): MountRef => {
+  const [namespace = '', kind, path = ''] = sk
+    .slice(RELOAD_TARGET_PREFIX.length)
+    .split(SEPARATOR);
+  return { namespace, kind: kind === 'auth' ? 'auth' : 'secret', path };
+};
+
+export const KEY_SEPARATOR = SEPARATOR;

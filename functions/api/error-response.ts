@@ -11,6 +11,7 @@ const THROTTLING_ERRORS = new Set([
 interface HttpErrorLike {
   statusCode?: unknown;
   $metadata?: unknown;
+  $fault?: unknown;
   name?: unknown;
 }
 
@@ -46,6 +47,11 @@ export const toErrorAnswer = (error: unknown): ErrorAnswer => {
   }
   if (thrown.$metadata !== undefined || isNetworkError(error)) {
     const name = String(thrown.name ?? 'Error');
+    // DynamoDB refusing a request as malformed is our mistake, not an
+    // outage, and retrying would not help.
+    if (thrown.$fault === 'client' && !THROTTLING_ERRORS.has(name)) {
+      return { statusCode: 500, messages: ['internal error'], reason: name };
+    }
     if (THROTTLING_ERRORS.has(name)) {
       return {
         statusCode: 429,

@@ -25,7 +25,13 @@ export const PROJECT_ROOT = join(
   dirname(fileURLToPath(import.meta.url)),
   '../..',
 );
-export const LOCAL_STACK_FILE = join(PROJECT_ROOT, '.local', 'stack.json');
+/**
+ * Where the file lives; `PLUGIN_RELOAD_STACK_FILE` moves it, so that a
+ * second stack (a test's, say) does not take over the checkout's.
+ */
+export const LOCAL_STACK_FILE =
+  process.env.PLUGIN_RELOAD_STACK_FILE ??
+  join(PROJECT_ROOT, '.local', 'stack.json');
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

@@ -20,6 +20,12 @@ export interface ApiOptions {
   /** The key tokens are hashed with; see `tokenDigest`. */
   tokenHmacKey?: string;
   logger?: Logger;
+  /**
+   * Middlewares that trace each request and publish its metrics; see
+   * `observeRequests` in `observability.ts`. They run outside every other
+   * middleware, so they see the final answer, errors included.
+   */
+  observability?: middy.MiddlewareObj<ApiEvent, ApiResult, Error, ApiContext>[];
 }
 
 /**
@@ -35,6 +41,7 @@ export const createApiHandler = (options: ApiOptions) => {
   const findRoute = createRouter(routes);
   return middy<ApiEvent, ApiResult, Error, ApiContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(options.observability ?? [])
     .use(
       httpHeaderNormalizer() as middy.MiddlewareObj<
         ApiEvent,
@@ -53,8 +60,6 @@ export const createApiHandler = (options: ApiOptions) => {
       }
       const handle = match.route.methods[request.method];
       if (!handle) throw new UnsupportedOperationError();
-      log.route = match.route.name;
-      log.namespace = request.namespace;
       return handle({
         request,
         params: match.params,

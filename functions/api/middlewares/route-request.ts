@@ -71,7 +71,8 @@ const writeLogLine = (
     request_id: vault?.request.requestId,
     method: vault?.request.method,
     path: vault?.request.path,
-    namespace: vault?.request.namespace,
+    // Vault names the root namespace "root" where it must name it.
+    namespace: vault?.request.namespace || 'root',
     route: vault?.match?.route.name,
     status: statusCode,
     ...(reason ? { reason } : {}),

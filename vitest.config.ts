@@ -13,7 +13,9 @@ export default defineConfig({
       AWS_EC2_METADATA_DISABLED: 'true',
     },
     pool: 'forks',
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // DynamoDB Local and the local stack start Java; on a busy machine
+    // that alone can take most of a minute.
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
   },
 });

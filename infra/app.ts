@@ -1,8 +1,4 @@
-import { App } from 'aws-cdk-lib';
-import { PluginReloadStack } from './stack/service-stack.js';
+import { createApp } from './create-app.js';
 
-const app = new App();
-
-new PluginReloadStack(app, 'PluginReload', {
-  description: 'Vault plugin reload API: HTTP API, Lambda, DynamoDB catalog',
-});
+// Synthesized when the process ends, into the directory the CDK CLI names.
+createApp();

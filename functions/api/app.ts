@@ -40,7 +40,11 @@ export const createApiHandler = (options: ApiOptions) => {
   const logger = options.logger ?? new Logger({ serviceName: 'plugin-reload' });
   const findRoute = createRouter(routes);
   return middy<ApiEvent, ApiResult, Error, ApiContext>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(
+      // Never the event: its headers carry the caller's token, whatever
+      // POWERTOOLS_LOGGER_LOG_EVENT says.
+      injectLambdaContext(logger, { resetKeys: true, logEvent: false }),
+    )
     .use(options.observability ?? [])
     .use(
       httpHeaderNormalizer() as middy.MiddlewareObj<
@@ -66,6 +70,7 @@ export const createApiHandler = (options: ApiOptions) => {
         body: event.body,
         catalog: options.catalog,
         log,
+        auth: context.vault.auth,
       });
     });
 };

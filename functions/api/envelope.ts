@@ -26,6 +26,8 @@ export interface SuccessOptions {
   warnings?: string[];
   /** Keys Vault repeats beside the envelope for older clients. */
   topLevel?: Record<string, unknown>;
+  /** Vault's `auth` block, on the answers that make a token. */
+  auth?: Record<string, unknown>;
 }
 
 /** Vault's success envelope around `data`. */
@@ -43,7 +45,7 @@ export const vaultResponse = (
     data,
     wrap_info: null,
     warnings: options.warnings?.length ? options.warnings : null,
-    auth: null,
+    auth: options.auth ?? null,
   });
 
 /** Vault's error shape. */

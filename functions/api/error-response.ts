@@ -36,6 +36,17 @@ export const toErrorAnswer = (error: unknown): ErrorAnswer => {
     };
   }
   const thrown = (error ?? {}) as HttpErrorLike;
+  // middy answers for the handler just before Lambda's deadline, and the SDK
+  // gives up on a request DynamoDB did not answer in time.
+  if (thrown.name === 'TimeoutError') {
+    return {
+      statusCode: 503,
+      messages: [
+        'the request did not finish in time; a reload of many mounts may have moved some of them, so read its status or retry it',
+      ],
+      reason: 'TimeoutError',
+    };
+  }
   // middy's JSON body parser throws 415 for a body that is not JSON; Vault
   // answers that with 400.
   if (thrown.statusCode === 415 && !thrown.$metadata) {

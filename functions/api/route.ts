@@ -1,5 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Acl } from '../catalog/acl/acl.js';
 import type { Catalog } from '../catalog/client.js';
+import type { TokenItem, TokenStore } from '../catalog/tokens.js';
 import type { VaultRequest } from './vault-request.js';
 
 /**
@@ -13,6 +15,16 @@ export interface RequestLog {
   mounts?: string[];
   reloadId?: string;
   generationsMoved?: number;
+  /** The caller's policies: who acted, without naming the token. */
+  policies?: string[];
+}
+
+/** Who is calling, once the token is checked and the path allowed. */
+export interface CallerAuth {
+  token: TokenItem;
+  acl: Acl;
+  /** The catalog's tokens, for routes that look up or make others. */
+  tokens: TokenStore;
 }
 
 export interface RouteInput {
@@ -21,6 +33,8 @@ export interface RouteInput {
   body: unknown;
   catalog: Catalog;
   log: RequestLog;
+  /** Absent only on routes that take no token. */
+  auth?: CallerAuth;
 }
 
 export type RouteHandler = (
@@ -37,6 +51,27 @@ export interface Route {
   pattern: string;
   /** Answered without a token, like Vault's `sys/health`. */
   unauthenticated?: boolean;
+  /**
+   * Asks for `sudo` on the path besides the capability of the method.
+   * Vault's own root-protected paths (`sys/auth/:path`,
+   * `sys/plugins/catalog/:type/:name` and the others) need it whether a
+   * route says so or not.
+   */
+  sudo?: boolean;
+  /**
+   * The path whose policy rules govern this route, for an older spelling
+   * of an endpoint that must be governed like the current one. Without it
+   * the rules of the request's own path apply.
+   */
+  aclPath?: string;
+  /**
+   * Says whether the item a PUT or POST writes exists yet, for paths where
+   * Vault asks for `create` on a new item and `update` on an existing one.
+   * Without it a write needs `update`, as on most of Vault's paths.
+   */
+  exists?: (
+    input: Pick<RouteInput, 'request' | 'params' | 'catalog'>,
+  ) => Promise<boolean>;
   methods: Partial<Record<string, RouteHandler>>;
 }
 

@@ -77,6 +77,21 @@ export const tokenKey = (tokenHash: string): ItemKey => ({
   sk: 'TOKEN',
 });
 
+/** Points from a token's accessor to the token's item. */
+export const tokenAccessorKey = (accessor: string): ItemKey => ({
+  pk: `ACCESSOR${SEPARATOR}${accessor}`,
+  sk: 'ACCESSOR',
+});
+
+/** The ACL policies of one namespace are one item collection. */
+export const policyCollectionKey = (namespace: string) =>
+  `POLICY${SEPARATOR}${namespace}`;
+
+export const policyKey = (namespace: string, name: string): ItemKey => ({
+  pk: policyCollectionKey(namespace),
+  sk: name,
+});
+
 /** A reload record and its targets share one item collection. */
 export const reloadCollectionKey = (reloadId: string) =>
   `RELOAD${SEPARATOR}${reloadId}`;
@@ -112,5 +127,35 @@ export const mountFromTargetSortKey = (sk: string): MountRef => {
     .split(SEPARATOR);
   return { namespace, kind: kind === 'auth' ? 'auth' : 'secret', path };
 };
+
+/**
+ * A pinned version sits in its plugin's item collection, so one Query reads
+ * a plugin's versions and pins together.
+ */
+export const PIN_SORT_PREFIX = `PIN${SEPARATOR}`;
+
+export const pinKey = (name: string, type: string): ItemKey => ({
+  pk: pluginCollectionKey(name),
+  sk: `${PIN_SORT_PREFIX}${type}`,
+});
+
+/** Every pin of the catalog, listed through the plugin index. */
+export const PINS_INDEX_KEY = 'PINS';
+
+/** The outcome of one `sys/remount`, kept for its status endpoint. */
+export const migrationKey = (migrationId: string): ItemKey => ({
+  pk: `MIGRATION${SEPARATOR}${migrationId}`,
+  sk: 'MIGRATION',
+});
+
+/**
+ * Marks a root token of the deployment's secret as stored once, by its
+ * digest, so that a revoked root token is not stored again at the next
+ * cold start.
+ */
+export const rootTokenBootstrapKey = (tokenHash: string): ItemKey => ({
+  pk: 'BOOTSTRAP',
+  sk: `ROOT_TOKEN${SEPARATOR}${tokenHash}`,
+});
 
 export const KEY_SEPARATOR = SEPARATOR;

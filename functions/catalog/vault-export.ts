@@ -8,7 +8,7 @@ import {
   parseTree,
   printParseErrorCode,
 } from 'jsonc-parser';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MountEntry, PluginItem } from './items.js';
 import type { MountKind, MountRef } from './keys.js';
 
@@ -690,7 +690,10 @@ export const parseVaultExport = (text: string): CatalogSnapshot => {
   for (const key of [...REQUIRED_SECTIONS, 'namespaces']) {
     const value = document[key];
     if (value === undefined && REQUIRED_SECTIONS.includes(key)) {
-      problems.at([key], `is required (the response of GET /v1/sys/${key})`);
+      problems.at(
+        [key],
+        `is required (the response of GET /v1/sys/${key === 'plugins' ? 'plugins/catalog' : key})`,
+      );
     } else if (value !== undefined && !isObject(value)) {
       problems.at([key], `expected an object, got ${describeValue(value)}`);
     }

@@ -129,10 +129,20 @@ export const reloadPlugin = async (
   if (types.size === 0) {
     throw new InvalidRequestError(`plugin not found in the catalog: ${plugin}`);
   }
+  const registered = [...types].join(' and ');
+  if (
+    kind &&
+    !types.has(kind) &&
+    types.has(kind === 'auth' ? 'secret' : 'auth')
+  ) {
+    throw new InvalidRequestError(
+      `plugin ${plugin} is not a ${kind} plugin: it is registered as a ${registered} plugin`,
+    );
+  }
   const reloadable = [...types].filter((type) => RELOADABLE_TYPES.has(type));
   if (reloadable.length === 0 || (kind && !types.has(kind))) {
     throw new InvalidRequestError(
-      `only auth and secret plugins can be reloaded: ${plugin} is a ${[...types].join(' and ')} plugin`,
+      `only auth and secret plugins can be reloaded: ${plugin} is a ${registered} plugin`,
     );
   }
   if (mounts.length === 0) {

@@ -2,26 +2,34 @@
  * `npm run catalog -- import FILE`: loads a Vault export into the catalog
  * table. The file is checked as a whole first, so a malformed file is
  * refused with its problems and nothing is written.
+ *
+ * `npm run catalog -- export [FILE]`: writes the catalog out in the same
+ * format, to FILE or to standard output.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createCatalog } from '../../functions/catalog/client.js';
+import { exportCatalog } from '../../functions/catalog/export.js';
 import { importCatalog } from '../../functions/catalog/import.js';
+import { listPinnedVersions } from '../../functions/catalog/pins.js';
 import {
   CatalogFileError,
   type CatalogSnapshot,
   formatProblem,
   parseVaultExport,
 } from '../../functions/catalog/vault-export.js';
+import { readLocalStack } from '../local/stack-file.js';
 
 const USAGE = `Usage: npm run catalog -- import FILE [options]
+       npm run catalog -- export [FILE] [options]
 
-Loads a Vault export (the responses of GET /v1/sys/mounts, /v1/sys/auth and
-/v1/sys/plugins/catalog under "mounts", "auth" and "plugins", optionally
-"namespaces") into the catalog table. Importing the same file again changes
-nothing, and a mount keeps its reload generation.
+import loads a Vault export (the responses of GET /v1/sys/mounts,
+/v1/sys/auth and /v1/sys/plugins/catalog under "mounts", "auth" and
+"plugins", optionally "namespaces") into the catalog table. Importing the
+same file again changes nothing, and a mount keeps its reload generation.
+
+export writes the catalog in the same format, to FILE or to standard output;
+importing it into an empty table gives the same catalog.
 
 Options:
   --table NAME     catalog table (default: $CATALOG_TABLE_NAME)
@@ -32,16 +40,6 @@ Options:
 
 With no table and no endpoint given, a local stack started by \`npm start\`
 in this checkout is found through .local/stack.json.`;
-
-/** What `npm start` writes so that tools in the checkout can find it. */
-interface LocalStack {
-  endpoint: string;
-  tableName: string;
-  region?: string;
-}
-
-const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const LOCAL_STACK_FILE = join(PROJECT_ROOT, '.local', 'stack.json');
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -63,35 +61,10 @@ class SetupError extends Error {
   override readonly name = 'SetupError';
 }
 
-const readLocalStack = (): LocalStack | undefined => {
-  if (!existsSync(LOCAL_STACK_FILE)) return undefined;
-  let stack: Partial<LocalStack>;
-  try {
-    stack = JSON.parse(readFileSync(LOCAL_STACK_FILE, 'utf8'));
-  } catch (error) {
-    throw new SetupError(
-      `cannot read ${LOCAL_STACK_FILE}: ${(error as Error).message}`,
-    );
-  }
-  if (typeof stack.endpoint !== 'string' || !stack.tableName) {
-    throw new SetupError(`${LOCAL_STACK_FILE} names no endpoint and table`);
-  }
-  // The file describes a stack on this machine; anything else in it is a
-  // mistake, and the catalog is not sent elsewhere on its word.
-  if (!isLoopback(stack.endpoint)) {
-    throw new SetupError(
-      `${LOCAL_STACK_FILE} names ${stack.endpoint}, ` +
-        'which is not on this machine',
-    );
-  }
-  return {
-    endpoint: stack.endpoint,
-    tableName: stack.tableName,
-    region: stack.region,
-  };
-};
-
-/** Where to write: flags first, then the SDK's settings, then a local stack. */
+/**
+ * Which table: flags first, then the SDK's settings, then the local stack
+ * that `npm start` runs in this checkout.
+ */
 const resolveTarget = (flags: {
   table?: string;
   endpoint?: string;
@@ -169,6 +142,50 @@ const runImport = async (file: string, flags: Record<string, string>) => {
   console.log(`imported ${file} into ${where}: ${counts.join(', ')}`);
 };
 
+const runExport = async (
+  file: string | undefined,
+  flags: Record<string, string>,
+) => {
+  const target = resolveTarget(flags);
+  const catalog = createCatalog(target);
+  const [exported, pins] = await Promise.all([
+    exportCatalog(catalog),
+    listPinnedVersions(catalog),
+  ]);
+  const text = `${JSON.stringify(exported, null, 2)}\n`;
+  if (file) writeFileSync(file, text);
+  else process.stdout.write(text);
+  // Messages go to standard error, so that standard output is the file.
+  const mounts =
+    Object.keys(exported.mounts).length +
+    Object.keys(exported.auth).length +
+    Object.values(exported.namespaces ?? {}).reduce(
+      (sum, tables) =>
+        sum +
+        Object.keys(tables.mounts).length +
+        Object.keys(tables.auth).length,
+      0,
+    );
+  const where = target.source
+    ? `${target.tableName} on ${target.source}`
+    : target.tableName;
+  console.error(
+    `exported ${where}${file ? ` to ${file}` : ''}: ` +
+      `${count(mounts, 'mount')}, ` +
+      `${count(exported.plugins.detailed.length, 'plugin')}, ` +
+      count(Object.keys(exported.namespaces ?? {}).length, 'namespace'),
+  );
+  if (pins.length > 0) {
+    // A Vault export has no place for pins; they are named so they can be
+    // set again with PUT sys/plugins/pins/:type/:name.
+    console.error(
+      'not exported (the file format has no place for them): ' +
+        `${count(pins.length, 'pinned version')}: ` +
+        pins.map((pin) => `${pin.type}/${pin.name}=${pin.version}`).join(', '),
+    );
+  }
+};
+
 const main = async (args: string[]) => {
   const { values, positionals } = parseArgs({
     args,
@@ -185,14 +202,18 @@ const main = async (args: string[]) => {
     return;
   }
   const [command, file, ...rest] = positionals;
+  const { help: _help, ...flags } = values;
+  if (command === 'export' && rest.length === 0) {
+    await runExport(file, flags);
+    return;
+  }
   if (command !== 'import' || !file || rest.length > 0) {
     throw new UsageError(
-      command && command !== 'import'
+      command && command !== 'import' && command !== 'export'
         ? `unknown command "${command}"`
-        : 'expected: import FILE',
+        : 'expected: import FILE, or export [FILE]',
     );
   }
-  const { help: _help, ...flags } = values;
   await runImport(file, flags);
 };
 

@@ -4,6 +4,7 @@
  * worker would after restarting its plugin backend.
  */
 import { hostname } from 'node:os';
+import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createCatalog } from '../../functions/catalog/client.js';
 import { PluginWatcher } from '../../functions/worker/watcher.js';
@@ -19,12 +20,27 @@ Options:
   --id ID            this worker's id (default: demo-HOSTNAME-PID)
   --interval MS      time between polls (default: 1000)
   --fail MESSAGE     make every reload fail with MESSAGE
+  --delay MS         let each reload take MS milliseconds (default: 0)
+  --timeout MS       a reload running longer fails (default: 30000)
+  --heartbeat-ttl MS how long the worker stays live after each heartbeat
+                     (default: 30000, or six intervals if longer)
   --table NAME       catalog table (default: $CATALOG_TABLE_NAME)
   -h, --help         show this help
 
 Beside a running \`npm start\` in this checkout, it finds the local stack by
 itself; otherwise it reaches DynamoDB as the AWS SDK does (AWS_REGION,
 credentials, AWS_ENDPOINT_URL_DYNAMODB).`;
+
+/** A whole number of milliseconds from the command line, if given. */
+const milliseconds = (written: string | undefined, flag: string) => {
+  if (written === undefined) return undefined;
+  const value = Number(written);
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`error: ${flag} takes a whole number of milliseconds`);
+    process.exit(2);
+  }
+  return value;
+};
 
 const main = async () => {
   const { values } = parseArgs({
@@ -34,6 +50,9 @@ const main = async () => {
       id: { type: 'string' },
       interval: { type: 'string' },
       fail: { type: 'string' },
+      delay: { type: 'string' },
+      timeout: { type: 'string' },
+      'heartbeat-ttl': { type: 'string' },
       table: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -64,6 +83,8 @@ const main = async () => {
     );
     process.exit(1);
   }
+  const interval = milliseconds(values.interval, '--interval');
+  const delay = milliseconds(values.delay, '--delay') ?? 0;
   const catalog = createCatalog({ tableName, endpoint: local?.endpoint });
   const workerId = values.id ?? `demo-${hostname()}-${process.pid}`;
   const failWith = values.fail;
@@ -72,11 +93,17 @@ const main = async () => {
     workerId,
     namespace: values.namespace,
     mounts: values.mount,
-    intervalMs: values.interval ? Number(values.interval) : 1000,
+    intervalMs: interval,
+    callbackTimeoutMs: milliseconds(values.timeout, '--timeout'),
+    heartbeatTtlMs: milliseconds(values['heartbeat-ttl'], '--heartbeat-ttl'),
     onReload: async (event) => {
       console.log(
         `reloading ${event.path} (plugin ${event.pluginName}${event.pluginVersion ? ` ${event.pluginVersion}` : ''}): generation ${event.previousGeneration} -> ${event.generation}, reload ${event.reloadId ?? 'unknown'}`,
       );
+      // Stands for the time a real backend takes to restart; it gives up
+      // when the watcher stops or the reload times out.
+      if (delay > 0)
+        await setTimeout(delay, undefined, { signal: event.signal });
       if (failWith) throw new Error(failWith);
     },
     onEvent: (event) => {
@@ -98,6 +125,16 @@ const main = async () => {
           break;
         case 'missing':
           console.log(`no mount at ${event.path} yet`);
+          break;
+        case 'waiting':
+          console.log(
+            `waiting for the earlier reload of ${event.path} to end before generation ${event.generation}`,
+          );
+          break;
+        case 'acknowledge-failed':
+          console.log(
+            `could not acknowledge ${event.path} at generation ${event.generation} (${event.error}); retrying`,
+          );
           break;
         case 'poll-failed':
           console.log(

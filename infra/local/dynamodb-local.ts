@@ -18,8 +18,13 @@ const minimumJavaVersion = 17;
 
 const loopbackHost = '127.0.0.1';
 
-/** How long DynamoDB Local may take to answer its first request. */
-const startTimeoutMs = 30_000;
+/**
+ * How long DynamoDB Local may take to answer its first request. Java starts
+ * in a few seconds on an idle machine and far slower on a busy one, so the
+ * wait is generous and `DYNAMODB_LOCAL_START_TIMEOUT_MS` can lengthen it.
+ */
+const startTimeoutMs =
+  Number(process.env.DYNAMODB_LOCAL_START_TIMEOUT_MS) || 120_000;
 
 /** How long `stop()` waits after SIGTERM before it sends SIGKILL. */
 const stopGracePeriodMs = 5_000;

@@ -40,7 +40,12 @@ export const writeLocalStack = (stack: LocalStack) => {
   writeFileSync(LOCAL_STACK_FILE, `${JSON.stringify(stack, null, 2)}\n`);
 };
 
-export const removeLocalStack = () => rmSync(LOCAL_STACK_FILE, { force: true });
+/** Removes the file, if it still describes this process's stack. */
+export const removeLocalStack = () => {
+  if (readLocalStack()?.pid === process.pid) {
+    rmSync(LOCAL_STACK_FILE, { force: true });
+  }
+};
 
 /**
  * The running local stack of this checkout, if there is one. A file left by

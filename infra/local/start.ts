@@ -11,11 +11,14 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { createCatalog } from '../../functions/catalog/client.js';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type Catalog, createCatalog } from '../../functions/catalog/client.js';
 import { importCatalog } from '../../functions/catalog/import.js';
 import {
   generateToken,
   storeRootToken,
+  type TokenItem,
+  TokenStore,
 } from '../../functions/catalog/tokens.js';
 import {
   CatalogFileError,
@@ -23,10 +26,15 @@ import {
   parseVaultExport,
 } from '../../functions/catalog/vault-export.js';
 import { ensureCatalogTable } from './create-table.js';
-import { JavaMissingError, startDynamoDbLocal } from './dynamodb-local.js';
+import {
+  DynamoDbLocalStartError,
+  JavaMissingError,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
 import { createGatewayServer } from './http-gateway.js';
 import {
   PROJECT_ROOT,
+  readLocalStack,
   removeLocalStack,
   writeLocalStack,
 } from './stack-file.js';
@@ -46,6 +54,45 @@ Environment:
 
 const TABLE_NAME = 'plugin-reload-catalog';
 const REGION = 'us-east-1';
+
+const plural = (count: number, noun: string) =>
+  `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+/** Where dev mode remembers which root token it made last. */
+const DEV_ROOT_POINTER = { pk: 'DEV', sk: 'ROOT_TOKEN' };
+
+/**
+ * Stores this run's root token and, when the catalog was kept from an
+ * earlier run, revokes that run's root token: as with a fresh
+ * `vault server -dev`, only the token just printed works.
+ */
+const replaceDevRootToken = async (
+  catalog: Catalog,
+  token: string,
+  hmacKey?: string,
+) => {
+  const { Item: pointer } = await catalog.client.send(
+    new GetCommand({ TableName: catalog.tableName, Key: DEV_ROOT_POINTER }),
+  );
+  await storeRootToken(catalog, token, hmacKey);
+  const store = new TokenStore(catalog, hmacKey);
+  const current = store.keyOf(token);
+  if (pointer && pointer.tokenPk !== current.pk) {
+    const { Item: previous } = await catalog.client.send(
+      new GetCommand({
+        TableName: catalog.tableName,
+        Key: { pk: pointer.tokenPk, sk: current.sk },
+      }),
+    );
+    if (previous) await store.revoke(previous as TokenItem);
+  }
+  await catalog.client.send(
+    new PutCommand({
+      TableName: catalog.tableName,
+      Item: { ...DEV_ROOT_POINTER, tokenPk: current.pk },
+    }),
+  );
+};
 
 /** A problem a user can fix: printed as one line, exit code 1. */
 class StartError extends Error {}
@@ -147,7 +194,7 @@ const main = async () => {
     const catalog = createCatalog({ endpoint: dynamodb.endpoint });
     const imported = await importCatalog(catalog, snapshot);
     const rootToken = process.env.VAULT_DEV_ROOT_TOKEN_ID || generateToken();
-    await storeRootToken(catalog, rootToken, process.env.TOKEN_HMAC_KEY);
+    await replaceDevRootToken(catalog, rootToken, process.env.TOKEN_HMAC_KEY);
 
     const { handler } = await import('../../functions/api/handler.js');
     const server = createGatewayServer(handler as never);
@@ -164,20 +211,25 @@ const main = async () => {
     );
     const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const apiAddress = `http://${host}:${listen.port}`;
-    writeLocalStack({
-      endpoint: dynamodb.endpoint,
-      tableName: TABLE_NAME,
-      region: process.env.AWS_REGION,
-      apiAddress,
-      pid: process.pid,
-    });
+    // A stack already running in this checkout keeps the file, so tools
+    // keep finding it; this one is then reached by its address alone.
+    const otherStack = readLocalStack();
+    if (!otherStack) {
+      writeLocalStack({
+        endpoint: dynamodb.endpoint,
+        tableName: TABLE_NAME,
+        region: process.env.AWS_REGION,
+        apiAddress,
+        pid: process.pid,
+      });
+    }
 
     console.log(
       [
         '==> Plugin reload service started in dev mode.',
         '',
         `    API address:     ${apiAddress}`,
-        `    Catalog:         ${catalogFile} (${imported.mounts} mounts, ${imported.plugins} plugins, ${imported.namespaces} namespaces)`,
+        `    Catalog:         ${catalogFile} (${plural(imported.mounts, 'mount')}, ${plural(imported.plugins, 'plugin')}, ${plural(imported.namespaces, 'namespace')})`,
         `    DynamoDB Local:  ${dynamodb.endpoint}, table ${TABLE_NAME}, ${dataDirectory ? `kept in ${dataDirectory}` : 'in memory'}`,
         '',
         'You may need to set the following environment variables:',
@@ -187,7 +239,9 @@ const main = async () => {
         '',
         `Root Token: ${rootToken}`,
         '',
-        'A demo worker: npm run worker -- --mount custom-secrets/',
+        otherStack
+          ? `Another stack (${otherStack.apiAddress}) is the one npm run worker and npm run catalog find in this checkout.`
+          : 'A demo worker: npm run worker -- --mount custom-secrets/',
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),
@@ -204,6 +258,12 @@ const describe = async (error: unknown) => {
     for (const problem of error.problems) console.error(formatProblem(problem));
   } else if (error instanceof StartError || error instanceof JavaMissingError) {
     console.error(`error: ${error.message}`);
+  } else if (error instanceof DynamoDbLocalStartError) {
+    // Java's own output stays out of the way unless asked for.
+    const [first] = error.message.split('\n');
+    console.error(
+      `error: ${first?.replace(/:$/, '')}; on a busy machine set DYNAMODB_LOCAL_START_TIMEOUT_MS higher${process.env.DEBUG ? `\n${error.output}` : " (DEBUG=1 shows Java's output)"}`,
+    );
   } else {
     console.error(error);
   }

@@ -1,55 +1,71 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import {
-  HttpApi,
-  HttpMethod,
-  PayloadFormatVersion,
-} from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { HostedZone } from 'aws-cdk-lib/aws-route53';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { createApiFunction } from './api-function.js';
-import { createCatalogTable } from './catalog-table.js';
+import {
+  PluginReloadService,
+  type PluginReloadServiceProps,
+} from './plugin-reload-service.js';
 
 /**
- * The plugin reload service on AWS: an HTTP API whose one route sends every
- * `/v1/` request to one Lambda handler, which keeps mounts, the plugin
- * catalog, generations and reload records in one DynamoDB table.
- *
- * The stack names no account or region and looks nothing up, so it
- * synthesizes offline; `cdk deploy` places it where the AWS credentials
- * in use point.
+ * Resources that exist outside the stack, named by ARN or name, so the app
+ * can take them from `-c` settings. The stack imports them; nothing is
+ * looked up, so synthesis stays offline.
+ */
+export interface ServiceImports {
+  /** A catalog table kept from an earlier deployment. */
+  readonly existingTable?: { tableName: string; keyArn?: string };
+  readonly alarmTopicArn?: string;
+  readonly customDomain?: {
+    domainName: string;
+    certificateArn: string;
+    hostedZone?: { hostedZoneId: string; zoneName: string };
+  };
+}
+
+export interface PluginReloadStackProps extends StackProps {
+  /** What the service is built with; see `PluginReloadService`. */
+  readonly service?: PluginReloadServiceProps;
+  readonly imports?: ServiceImports;
+}
+
+/**
+ * The stack `npx cdk deploy` deploys: the `PluginReloadService` construct
+ * and the outputs a user needs afterwards. `infra/app.ts` names it and its
+ * resources after the stage (`-c stage=prod`).
  *
  * @example
  * const app = new App();
- * const service = new PluginReloadStack(app, 'PluginReload');
- * // service.api.apiEndpoint is the address to give clients as VAULT_ADDR.
+ * new PluginReloadStack(app, 'PluginReload-prod', {
+ *   stackName: 'plugin-reload-prod',
+ *   service: { tableName: 'plugin-reload-prod-catalog' },
+ * });
  */
 export class PluginReloadStack extends Stack {
-  readonly table: TableV2;
-  readonly handler: NodejsFunction;
+  readonly service: PluginReloadService;
+  readonly table: ITableV2;
+  readonly handler: LambdaFunction;
   readonly api: HttpApi;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: PluginReloadStackProps = {},
+  ) {
     super(scope, id, props);
 
-    this.table = createCatalogTable(this, 'Catalog');
-    this.handler = createApiFunction(this, 'ApiFunction', {
-      table: this.table,
+    this.service = new PluginReloadService(this, 'Service', {
+      ...props.service,
+      ...this.#imported(props.imports ?? {}),
     });
-
-    this.api = new HttpApi(this, 'Api', {
-      description: 'Vault plugin reload API',
-    });
-    // One catch-all route: the handler does its own routing, exactly as the
-    // local stack does, so both answer every path the same way.
-    this.api.addRoutes({
-      path: '/v1/{proxy+}',
-      methods: [HttpMethod.ANY],
-      integration: new HttpLambdaIntegration('ApiIntegration', this.handler, {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-      }),
-    });
+    this.table = this.service.table;
+    this.handler = this.service.handler;
+    this.api = this.service.api;
 
     new CfnOutput(this, 'ApiUrl', {
       description: 'Address for clients, as VAULT_ADDR',
@@ -59,5 +75,72 @@ export class PluginReloadStack extends Stack {
       description: 'Catalog table, for workers and catalog imports',
       value: this.table.tableName,
     });
+    new CfnOutput(this, 'RootTokenSecret', {
+      description:
+        'Secrets Manager secret holding the root token (its ARN, never its value)',
+      value: this.service.secrets.rootToken.secretArn,
+    });
+    new CfnOutput(this, 'WorkerPolicyArn', {
+      description:
+        'Managed policy to attach to the roles plugin workers run as',
+      value: this.service.workerPolicy.managedPolicyArn,
+      exportName: `${this.stackName}-worker-policy`,
+    });
+    new CfnOutput(this, 'DashboardName', {
+      description: 'CloudWatch dashboard of the service',
+      value: this.service.monitoring.dashboard.dashboardName,
+    });
+    const domain = this.service.domainName;
+    if (domain) {
+      new CfnOutput(this, 'CustomDomainUrl', {
+        description: 'The API at its own domain name, as VAULT_ADDR',
+        value: `https://${domain.name}`,
+      });
+      new CfnOutput(this, 'CustomDomainTarget', {
+        description: 'Where a CNAME of the custom domain must point',
+        value: domain.regionalDomainName,
+      });
+    }
+  }
+
+  #imported(imports: ServiceImports): Partial<PluginReloadServiceProps> {
+    const props: {
+      -readonly [K in keyof PluginReloadServiceProps]: PluginReloadServiceProps[K];
+    } = {};
+    if (imports.existingTable) {
+      const { tableName, keyArn } = imports.existingTable;
+      props.table = TableV2.fromTableAttributes(this, 'ExistingCatalog', {
+        tableName,
+        encryptionKey: keyArn
+          ? Key.fromKeyArn(this, 'ExistingCatalogKey', keyArn)
+          : undefined,
+      });
+    }
+    if (imports.alarmTopicArn) {
+      props.alarmTopic = Topic.fromTopicArn(
+        this,
+        'AlarmTopic',
+        imports.alarmTopicArn,
+      );
+    }
+    const domain = imports.customDomain;
+    if (domain) {
+      props.customDomain = {
+        domainName: domain.domainName,
+        certificate: Certificate.fromCertificateArn(
+          this,
+          'Certificate',
+          domain.certificateArn,
+        ),
+        hostedZone: domain.hostedZone
+          ? HostedZone.fromHostedZoneAttributes(
+              this,
+              'HostedZone',
+              domain.hostedZone,
+            )
+          : undefined,
+      };
+    }
+    return props;
   }
 }

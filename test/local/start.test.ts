@@ -23,6 +23,8 @@ interface Running {
   output: () => string;
   waitFor: (pattern: RegExp, ms?: number) => Promise<string>;
   exited: Promise<number | null>;
+  /** Signals the command and everything it started. */
+  stopGroup: (signal: NodeJS.Signals) => void;
 }
 
 /** Runs one of the project's commands as a user would, output captured. */
@@ -35,6 +37,8 @@ const run = (script: string, args: string[], env: Record<string, string>) => {
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the test can stop it and all it started.
+    detached: true,
   });
   let output = '';
   child.stdout?.on('data', (chunk) => {
@@ -46,7 +50,7 @@ const run = (script: string, args: string[], env: Record<string, string>) => {
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  const waitFor = async (pattern: RegExp, ms = 45_000) => {
+  const waitFor = async (pattern: RegExp, ms = 150_000) => {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       const match = pattern.exec(output);
@@ -56,7 +60,20 @@ const run = (script: string, args: string[], env: Record<string, string>) => {
     }
     throw new Error(`no ${pattern} in output:\n${output}`);
   };
-  return { child, output: () => output, waitFor, exited } satisfies Running;
+  const stopGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  return {
+    child,
+    output: () => output,
+    waitFor,
+    exited,
+    stopGroup,
+  } satisfies Running;
 };
 
 describe('npm start, the local stack', () => {
@@ -78,11 +95,11 @@ describe('npm start, the local stack', () => {
       PLUGIN_RELOAD_STACK_FILE: stackFile,
     });
     await stack.waitFor(/Root Token: root/);
-  }, 90_000);
+  }, 180_000);
 
   afterAll(async () => {
-    worker?.child.kill('SIGTERM');
-    if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
+    worker?.stopGroup('SIGKILL');
+    stack.stopGroup('SIGKILL');
   });
 
   it('serves the given catalog with the given token at the given address', async () => {
@@ -176,4 +193,54 @@ describe('npm start refusing to start', () => {
     expect(started.output()).toMatch(/Java/);
     expect(started.output().trim().split('\n')).toHaveLength(1);
   });
+});
+
+describe('npm start -- --data DIR', () => {
+  it('keeps the catalog across restarts and only the newest root token works', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'stack-data-'));
+    const stackFile = join(data, 'stack.json');
+    const startWith = async (token: string) => {
+      const port = await freePort();
+      const stack = run('infra/local/start.ts', ['--data', data], {
+        VAULT_DEV_ROOT_TOKEN_ID: token,
+        VAULT_DEV_LISTEN_ADDRESS: `127.0.0.1:${port}`,
+        PLUGIN_RELOAD_STACK_FILE: stackFile,
+      });
+      await stack.waitFor(new RegExp(`Root Token: ${token}`));
+      const as = (asToken: string, path: string, init: RequestInit = {}) =>
+        fetch(`http://127.0.0.1:${port}/v1/${path}`, {
+          ...init,
+          headers: { 'X-Vault-Token': asToken },
+        });
+      return { stack, as };
+    };
+    const first = await startWith('first-root');
+    try {
+      const reload = await first.as(
+        'first-root',
+        'sys/plugins/reload/backend',
+        {
+          method: 'PUT',
+          body: '{"mounts":["custom-secrets"]}',
+        },
+      );
+      expect(reload.status).toBe(200);
+    } finally {
+      first.stack.stopGroup('SIGTERM');
+      await first.stack.exited;
+    }
+    const second = await startWith('second-root');
+    try {
+      expect((await second.as('first-root', 'sys/mounts')).status).toBe(403);
+      const mount = await second.as('second-root', 'sys/mounts/custom-secrets');
+      expect(mount.status).toBe(200);
+      const body = (await mount.json()) as {
+        data: { reload_generation: number };
+      };
+      expect(body.data.reload_generation).toBe(1);
+    } finally {
+      second.stack.stopGroup('SIGTERM');
+      await second.stack.exited;
+    }
+  }, 400_000);
 });

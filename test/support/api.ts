@@ -14,7 +14,7 @@ export const FIXTURE = new URL(
 );
 
 export const ROOT_TOKEN = 'test-root-token';
-const HMAC_KEY = 'test-hmac-key';
+export const HMAC_KEY = 'test-hmac-key';
 
 export interface ApiAnswer {
   status: number;
@@ -50,7 +50,12 @@ export interface RunningApi {
  * holding the fixture catalog and a root token.
  */
 export const startApi = async (
-  options: { catalog?: FreshCatalog; catalogFile?: URL | string } = {},
+  options: {
+    catalog?: FreshCatalog;
+    catalogFile?: URL | string;
+    /** Where the handler logs; silent unless a test reads the logs. */
+    logger?: Logger;
+  } = {},
 ): Promise<RunningApi> => {
   const catalog = options.catalog ?? (await freshCatalog());
   const text = readFileSync(options.catalogFile ?? FIXTURE, 'utf8');
@@ -59,7 +64,9 @@ export const startApi = async (
   const handler = createApiHandler({
     catalog,
     tokenHmacKey: HMAC_KEY,
-    logger: new Logger({ serviceName: 'plugin-reload', logLevel: 'SILENT' }),
+    logger:
+      options.logger ??
+      new Logger({ serviceName: 'plugin-reload', logLevel: 'SILENT' }),
   });
   const server = createGatewayServer(handler as never);
   await new Promise<void>((resolve) =>

@@ -180,22 +180,42 @@ describe('a worker watching its mounts', () => {
     ).toHaveProperty('team-b-worker');
   });
 
-  it('never moves an acknowledgement backwards', async () => {
+  it('never moves an acknowledgement backwards under concurrent writers', async () => {
     const mount = { namespace: '', kind: 'secret' as const, path: 'secret/' };
-    const at = new Date();
-    const ack = (generation: number) =>
+    const reloadIds: string[] = [];
+    for (let index = 0; index < 12; index++) {
+      reloadIds.push(await reload({ mounts: ['secret'] }));
+    }
+    const last = (await api.generations())['secret/'] ?? 0;
+    const ack = (generation: number, error = '') =>
       acknowledge(api.catalog, {
         workerId: 'racer',
         mount,
         generation,
-        error: '',
-        at,
+        error,
+        at: new Date(),
       });
-    const results = await Promise.all([5, 3, 9, 1, 7].map(ack));
-    expect(results.filter(Boolean).length).toBeGreaterThan(0);
-    expect(await ack(8)).toBe(false);
-    expect(await ack(9)).toBe(false);
-    expect(await ack(10)).toBe(true);
+    // Twelve writers at once, in shuffled order, each claiming one of the
+    // twelve generations.
+    const generations = reloadIds.map((_, index) => last - index);
+    generations.sort(() => Math.random() - 0.5);
+    const written = await Promise.all(generations.map((g) => ack(g)));
+    expect(written.filter(Boolean).length).toBeGreaterThan(0);
+
+    // A straggler for an older generation, failed or not, changes nothing.
+    expect(await ack(last - 3, 'too late')).toBe(false);
+    expect(await ack(last)).toBe(false);
+    for (const reloadId of [reloadIds[0], reloadIds.at(-1)]) {
+      const data = (await status(String(reloadId))).body.data as {
+        results: Record<string, { error: string }>;
+        mounts: Record<string, { reloaded: { worker_id: string }[] }>;
+      };
+      expect(data.results.racer?.error).toBe('');
+      expect(data.mounts['secret/']?.reloaded.map((w) => w.worker_id)).toEqual([
+        'racer',
+      ]);
+    }
+    expect(await ack(last + 1)).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { RequestLog, RouteMatch } from '../route.js';
+import type { CallerAuth, RequestLog, RouteMatch } from '../route.js';
 import type { VaultRequest } from '../vault-request.js';
 
 export type ApiEvent = Omit<APIGatewayProxyEventV2, 'body'> & {
@@ -17,5 +17,7 @@ export type ApiContext = Context & {
     request: VaultRequest;
     match?: RouteMatch;
     log: RequestLog;
+    /** Set by `authenticate` once the caller may call the path. */
+    auth?: CallerAuth;
   };
 };

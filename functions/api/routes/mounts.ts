@@ -1,13 +1,18 @@
 import type { MountItem } from '../../catalog/items.js';
 import type { MountKind } from '../../catalog/keys.js';
 import { withTrailingSlash } from '../../catalog/mount-path.js';
-import { getMount, listMounts } from '../../catalog/mounts.js';
+import {
+  getMount,
+  listMounts,
+  withRunningVersion,
+  withRunningVersions,
+} from '../../catalog/mounts.js';
 import { vaultResponse } from '../envelope.js';
 import { InvalidRequestError, NotFoundError } from '../errors.js';
 import type { RouteHandler } from '../route.js';
 
 /** A mount entry in Vault's shape, with its generation beside it. */
-const mountEntryOf = (item: MountItem) => ({
+export const mountEntryOf = (item: MountItem) => ({
   ...item.entry,
   reload_generation: item.generation,
 });
@@ -15,7 +20,10 @@ const mountEntryOf = (item: MountItem) => ({
 const listTable =
   (kind: MountKind): RouteHandler =>
   async ({ catalog, request }) => {
-    const items = await listMounts(catalog, request.namespace, kind);
+    const items = await withRunningVersions(
+      catalog,
+      await listMounts(catalog, request.namespace, kind),
+    );
     const table = Object.fromEntries(
       items.map((item) => [item.path, mountEntryOf(item)]),
     );
@@ -45,5 +53,8 @@ export const readSecretsMount: RouteHandler = async ({
     path,
   });
   if (!item) throw new NotFoundError(`no mount at ${path}`);
-  return vaultResponse(request.requestId, mountEntryOf(item));
+  return vaultResponse(
+    request.requestId,
+    mountEntryOf(await withRunningVersion(catalog, item)),
+  );
 };

@@ -1,6 +1,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import { batchGet } from '../catalog/batch-get.js';
 import type { Catalog } from '../catalog/client.js';
+import { targetVersionOf } from '../catalog/effective-version.js';
 import type { MountItem } from '../catalog/items.js';
 import { type MountRef, mountKey } from '../catalog/keys.js';
 import {
@@ -368,7 +369,13 @@ export class PluginWatcher {
         this.#options.catalog,
         states.map((state) => mountKey(state.mount)),
         {
-          attributes: ['generation', 'reloadId', 'pluginName', 'entry'],
+          attributes: [
+            'generation',
+            'reloadId',
+            'pluginName',
+            'entry',
+            'versionHistory',
+          ],
           // A worker may read a moment-old generation; it sees the new one
           // on its next poll, and the reads cost half as much.
           consistentRead: false,
@@ -553,7 +560,10 @@ export class PluginWatcher {
         previousGeneration,
         reloadId: item.reloadId,
         pluginName: item.pluginName,
-        pluginVersion: String(item.entry?.plugin_version ?? ''),
+        // A pin can make the version to run differ from the entry's own.
+        pluginVersion:
+          targetVersionOf(item)?.version ??
+          String(item.entry?.plugin_version ?? ''),
         signal,
       }),
     );

@@ -212,6 +212,11 @@ describe('managing a plugin through the API with node-vault', () => {
       'acme/': 1,
       'team-b/acme-b/': 1,
     });
+    // The worker is told to start the pinned version.
+    const pinned = await eventually(async () =>
+      reloads.find((event) => event.path === 'acme/' && event.generation === 2),
+    );
+    expect(pinned.pluginVersion).toBe('v1.2.0');
     // A worker starting the mount afresh is to run the pinned version, not
     // the one the mount names.
     const item = await getMount(api.catalog, {

@@ -132,11 +132,13 @@ const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
  * runs here they are counted and dropped, so the report stays readable.
  */
 let discardedLines = 0;
+let discardedBytes = 0;
 const realWrite = process.stdout.write.bind(process.stdout);
 const quiet = (on: boolean) => {
   process.stdout.write = on
     ? (((chunk: string | Uint8Array) => {
         discardedLines += String(chunk).split('\n').length - 1;
+        discardedBytes += Buffer.byteLength(String(chunk));
         return true;
       }) as typeof process.stdout.write)
     : realWrite;
@@ -326,7 +328,10 @@ try {
   console.log(
     `memory: heap ${mebibytes(heapBefore)} before the handler, ${mebibytes(process.memoryUsage().heapUsed)} after; resident ${mebibytes(rssBefore)} before, peak ${mebibytes(usage.maxRSS * 1024)} (this process includes tsx and the benchmark itself)`,
   );
-  console.log(`log and metric lines written by the handler: ${discardedLines}`);
+  const invocations = results.reduce((sum, result) => sum + result.times, 2);
+  console.log(
+    `log and metric lines written by the handler: ${discardedLines}, ${(discardedBytes / invocations).toFixed(0)} bytes a request on average`,
+  );
 } finally {
   quiet(false);
   rmSync(bundleDirectory, { recursive: true, force: true });

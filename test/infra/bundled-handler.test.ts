@@ -20,7 +20,9 @@ import {
 } from '../../infra/local/http-gateway.js';
 import {
   BUNDLE_ENTRY_FILE,
+  type BundleReport,
   buildApiBundle,
+  COLD_START_LIMIT_BYTES,
 } from '../../infra/stack/api-bundle.js';
 import { FIXTURE, type RunningApi, startApi } from '../support/api.js';
 import { type FreshCatalog, freshCatalog } from '../support/dynamodb.js';
@@ -48,6 +50,7 @@ const wrongToken = `wrong-${randomUUID()}`;
 
 let bundleDirectory: string;
 let bundleFile: string;
+let bundle: BundleReport;
 let secrets: SecretsStub;
 let catalog: FreshCatalog;
 let lambda: BundledHandler;
@@ -74,7 +77,7 @@ const lambdaEnvironment = (): Record<string, string> => ({
 
 beforeAll(async () => {
   bundleDirectory = mkdtempSync(join(tmpdir(), 'plugin-reload-bundle-'));
-  buildApiBundle(bundleDirectory, { quiet: true });
+  bundle = buildApiBundle(bundleDirectory, { quiet: true });
   bundleFile = join(bundleDirectory, BUNDLE_ENTRY_FILE);
 
   secrets = await startSecretsStub();
@@ -150,6 +153,13 @@ const comparable = (text: string) =>
     .replace(/"server_time_utc":\d+/, '"server_time_utc":<time>');
 
 describe('the bundled handler', () => {
+  it('loads less than 1 MB of code at cold start', () => {
+    expect(bundle.coldStartFiles[0]).toBe(BUNDLE_ENTRY_FILE);
+    expect(bundle.coldStartBytes).toBeLessThan(COLD_START_LIMIT_BYTES);
+    // What is imported lazily stays out of the cold start.
+    expect(bundle.totalBytes).toBeGreaterThan(bundle.coldStartBytes);
+  });
+
   it(
     'answers a sequence of requests exactly as the local stack does',
     async () => {

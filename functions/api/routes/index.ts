@@ -12,7 +12,6 @@ import {
   disableSecretsMountHandler,
   enableAuthMountHandler,
   enableSecretsMountHandler,
-  readAuthMountHandler,
   readAuthTuneHandler,
   readSecretsTuneHandler,
   remountHandler,
@@ -23,6 +22,7 @@ import {
 import {
   listAuthMounts,
   listSecretsMounts,
+  readAuthMount,
   readSecretsMount,
 } from './mounts.js';
 import {
@@ -132,7 +132,7 @@ export const routes: Route[] = [
     pattern: 'sys/auth/*path',
     sudo: true,
     methods: {
-      GET: readAuthMountHandler,
+      GET: readAuthMount,
       POST: enableAuthMountHandler,
       PUT: enableAuthMountHandler,
       DELETE: disableAuthMountHandler,

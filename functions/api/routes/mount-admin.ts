@@ -8,14 +8,8 @@ import {
   remountMount,
   tuneMount,
 } from '../../catalog/mount-admin.js';
-import { withTrailingSlash } from '../../catalog/mount-path.js';
-import {
-  getMount,
-  qualifiedMountPath,
-  withRunningVersion,
-} from '../../catalog/mounts.js';
+import { qualifiedMountPath } from '../../catalog/mounts.js';
 import { emptyResponse, vaultResponse } from '../envelope.js';
-import { InvalidRequestError, NotFoundError } from '../errors.js';
 import { optionalString, readBody } from '../request-body.js';
 import type { RouteHandler } from '../route.js';
 import {
@@ -27,7 +21,6 @@ import {
   stringMap,
   ttlField,
 } from './admin-fields.js';
-import { mountEntryOf } from './mounts.js';
 
 const BOOLEAN = 'expected true or false';
 const STRING = 'expected a string';
@@ -141,28 +134,6 @@ export const disableSecretsMountHandler = disable('secret');
 
 /** `DELETE sys/auth/:path`. */
 export const disableAuthMountHandler = disable('auth');
-
-/** `GET sys/auth/:path`: one auth mount entry. */
-export const readAuthMountHandler: RouteHandler = async ({
-  catalog,
-  request,
-  params,
-}) => {
-  const path = withTrailingSlash(params.path ?? '');
-  if (path.includes('#')) {
-    throw new InvalidRequestError(`invalid mount path: ${path}`);
-  }
-  const item = await getMount(catalog, {
-    namespace: request.namespace,
-    kind: 'auth',
-    path,
-  });
-  if (!item) throw new NotFoundError(`no auth mount at ${path}`);
-  return vaultResponse(
-    request.requestId,
-    mountEntryOf(await withRunningVersion(catalog, item)),
-  );
-};
 
 const readTune =
   (table: MountKind): RouteHandler =>

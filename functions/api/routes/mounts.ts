@@ -37,24 +37,31 @@ export const listSecretsMounts = listTable('secret');
 /** `GET sys/auth`: the auth mount table of the namespace. */
 export const listAuthMounts = listTable('auth');
 
+const readMount =
+  (kind: MountKind): RouteHandler =>
+  async ({ catalog, request, params }) => {
+    const path = withTrailingSlash(params.path ?? '');
+    if (path.includes('#')) {
+      throw new InvalidRequestError(`invalid mount path: ${path}`);
+    }
+    const item = await getMount(catalog, {
+      namespace: request.namespace,
+      kind,
+      path,
+    });
+    if (!item) {
+      throw new NotFoundError(
+        `no ${kind === 'auth' ? 'auth ' : ''}mount at ${path}`,
+      );
+    }
+    return vaultResponse(
+      request.requestId,
+      mountEntryOf(await withRunningVersion(catalog, item)),
+    );
+  };
+
 /** `GET sys/mounts/:path`: one secrets mount entry. */
-export const readSecretsMount: RouteHandler = async ({
-  catalog,
-  request,
-  params,
-}) => {
-  const path = withTrailingSlash(params.path ?? '');
-  if (path.includes('#')) {
-    throw new InvalidRequestError(`invalid mount path: ${path}`);
-  }
-  const item = await getMount(catalog, {
-    namespace: request.namespace,
-    kind: 'secret',
-    path,
-  });
-  if (!item) throw new NotFoundError(`no mount at ${path}`);
-  return vaultResponse(
-    request.requestId,
-    mountEntryOf(await withRunningVersion(catalog, item)),
-  );
-};
+export const readSecretsMount = readMount('secret');
+
+/** `GET sys/auth/:path`: one auth mount entry. */
+export const readAuthMount = readMount('auth');

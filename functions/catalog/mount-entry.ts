@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import parseDuration from 'parse-duration';
 import { InvalidRequestError } from '../api/errors.js';
+import { parseDuration } from './duration.js';
 import type { MountEntry } from './items.js';
 import type { MountKind } from './keys.js';
 
@@ -57,8 +57,8 @@ export const ttlSeconds = (field: string, value: TtlInput): number => {
     const written = value.trim();
     if (written === '' || written === 'system') return 0;
     if (/^\d+$/.test(written)) return Number(written);
-    const seconds = parseDuration(written, 's');
-    if (seconds !== null && seconds >= 0) return Math.floor(seconds);
+    const seconds = parseDuration(written);
+    if (seconds !== undefined && seconds >= 0) return seconds;
   }
   throw new InvalidRequestError(
     `unable to parse ${field} of ${String(value)}: not a duration`,

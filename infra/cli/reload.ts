@@ -4,6 +4,8 @@
  * until every live worker of every target mount has reloaded.
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../../functions/catalog/duration.js';
+import type { MountStatus } from '../../functions/generations/status.js';
 import { readLocalStack } from '../local/stack-file.js';
 
 const USAGE = `Usage: npm run reload -- (--plugin NAME | --mount PATH...) [options]
@@ -53,40 +55,17 @@ class CommandError extends Error {
   }
 }
 
-const UNITS_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Reads a duration as Go writes one (`1m30s`), or a number of seconds. */
-const parseDuration = (written: string): number => {
-  const text = written.trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((part) => part[0]).join('') !== text) {
+/** Reads `--wait` as Vault reads a duration: `1m30s`, `2m`, or seconds. */
+const parseWait = (written: string): number => {
+  const seconds = parseDuration(written);
+  if (seconds === undefined || seconds < 0) {
     throw new CommandError(
       `--wait takes a duration such as 30s, 2m or 1m30s (got "${written}")`,
       EXIT_USAGE,
     );
   }
-  return parts.reduce(
-    (total, [, amount, unit]) =>
-      total + Number(amount) * (UNITS_MS[unit ?? 's'] ?? 1000),
-    0,
-  );
+  return seconds * 1000;
 };
-
-interface MountStatus {
-  namespace: string;
-  path: string;
-  generation: number;
-  reloaded: { worker_id: string; timestamp: string }[];
-  pending: string[];
-  failed: { worker_id: string; timestamp: string; error: string }[];
-  stale: { worker_id: string; heartbeat_expired_at: string }[];
-}
 
 interface StatusPage {
   mounts: Record<string, MountStatus>;
@@ -281,8 +260,7 @@ const main = async (): Promise<number> => {
       EXIT_USAGE,
     );
   }
-  const waitMs =
-    values.wait === undefined ? undefined : parseDuration(values.wait);
+  const waitMs = values.wait === undefined ? undefined : parseWait(values.wait);
   const token = process.env.VAULT_TOKEN;
   if (!token) {
     throw new CommandError(

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { formatDuration, parseDuration } from '../../catalog/duration.js';
 import { readPolicies } from '../../catalog/policies.js';
 import {
   DuplicateTokenError,
@@ -15,7 +16,6 @@ import {
 } from '../errors.js';
 import { commaSeparatedList, readBody } from '../request-body.js';
 import type { CallerAuth, RouteHandler, RouteInput } from '../route.js';
-import { formatDuration, parseDuration } from './duration.js';
 
 /**
  * Vault's default and largest TTL of a token made here: 32 days, Vault's
